@@ -1,0 +1,13 @@
+"""Operations commands: `flask --app portal COMMAND` (DESIGN.md §5). One module per area."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal.cli import database
+
+
+def register_commands(app: Flask) -> None:
+    for group in (database,):
+        for command in group.commands:
+            app.cli.add_command(command)

@@ -1,0 +1,65 @@
+"""Settings: defaults here, then instance/config.py, then PORTAL_<NAME> environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+
+class DefaultConfig:
+    # Where the database lives unless PORTAL_DATABASE_URL says otherwise: set by create_app.
+    DATABASE_URL: str | None = None
+    SECRET_KEY: str | None = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 20 * 60
+    WTF_CSRF_TIME_LIMIT = 60 * 60
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+
+    TIMEZONE = "Asia/Shanghai"
+    SERVICE_PHONE = "0396-2693828"
+    # Rolling certification cycle and its reminders (DESIGN.md §1).
+    CYCLE_DAYS = 365
+    REMINDER_DAYS = (30, 7, 1)
+    # Face matching thresholds on the dlib distance (DESIGN.md §4).
+    FACE_ACCEPT_DISTANCE = 0.50
+    FACE_REVIEW_DISTANCE = 0.55
+    FACE_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+    FACE_IMAGE_MAX_PIXELS = 40_000_000
+    FACE_MIN_HEIGHT_PX = 120
+    FACE_FRAMES_RETENTION_DAYS = 30
+    # Where encrypted face images are kept; relative paths are inside the instance folder.
+    IMAGE_STORE = "images"
+    IMAGE_KEY_FILE = "image.key"
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    SMS_BACKEND = "outbox"
+
+
+def _parse(value: str) -> Any:
+    """Read an environment value as JSON when it is JSON (numbers, booleans, lists), else as text."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def environment_overrides(environ: os._Environ[str] | dict[str, str] = os.environ) -> dict[str, Any]:
+    prefix = "PORTAL_"
+    skip = {"PORTAL_INSTANCE_PATH"}
+    overrides: dict[str, Any] = {}
+    for name, value in environ.items():
+        if name.startswith(prefix) and name not in skip:
+            key = name.removeprefix(prefix)
+            overrides[key] = value if key in {"DATABASE_URL", "SECRET_KEY"} else _parse(value)
+    return overrides

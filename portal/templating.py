@@ -1,0 +1,40 @@
+"""Jinja filters and globals shared by every template."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask, current_app, session
+from flask_babel import get_locale
+
+from portal.services.validation import format_yuan, mask_id_number
+
+
+def long_date(value: date | None) -> str:
+    """2027年3月1日 in Chinese, 1 March 2027 in English."""
+    if value is None:
+        return ""
+    if str(get_locale()).startswith("zh"):
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value.day} {value.strftime('%B')} {value.year}"
+
+
+def year_month(value: date | None) -> str:
+    if value is None:
+        return ""
+    if str(get_locale()).startswith("zh"):
+        return f"{value.year}年{value.month}月"
+    return f"{value.strftime('%B')} {value.year}"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        long_date=long_date, year_month=year_month, masked_id=mask_id_number, yuan=format_yuan
+    )
+
+    @app.context_processor
+    def service_context() -> dict[str, object]:
+        return {
+            "service_phone": current_app.config["SERVICE_PHONE"],
+            "large_text": bool(session.get("large_text")),
+        }
