@@ -3,17 +3,22 @@
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
 from portal.models.campaigns import Campaign
+from portal.models.cycle import Certification, CertificationMethod
 from portal.models.people import Account, StaffRole, StaffUser
 from portal.models.registry import Pensioner, PensionerStatus, ReferenceFace, Unit
+from portal.models.sms import SmsMessage
 
 __all__ = [
     "Account",
     "AuditEvent",
     "Base",
     "Campaign",
+    "Certification",
+    "CertificationMethod",
     "Pensioner",
     "PensionerStatus",
     "ReferenceFace",
+    "SmsMessage",
     "StaffRole",
     "StaffUser",
     "Unit",

@@ -22,7 +22,7 @@ def upgrade_to_latest(engine: Engine) -> None:
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
 def generate_migration(engine: Engine, message: str, revision_id: str) -> None:
