@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -31,3 +32,11 @@ def send_sms(session: Session, backend: SmsBackend, phone: str, body: str, purpo
     session.add(message)
     backend.deliver(message)
     return message
+
+
+def backend_from_config(config: Mapping[str, Any]) -> SmsBackend:
+    """The backend named by the SMS_BACKEND setting."""
+    name = config.get("SMS_BACKEND", "outbox")
+    if name == "outbox":
+        return OutboxBackend()
+    raise ValueError(f"Unknown SMS_BACKEND {name!r}")
