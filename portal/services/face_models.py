@@ -33,4 +33,9 @@ def require_face_models() -> ModuleType:
         raise FaceModelsUnavailable(
             f"The face stack cannot be imported ({error}); run `make run` or `make test` to install it."
         ) from error
+    # face_recognition switches on Pillow's LOAD_TRUNCATED_IMAGES for the whole process, which would let
+    # a half-uploaded JPEG through as a grey-bottomed photo; truncated uploads must be refused instead.
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     return face_recognition
