@@ -37,7 +37,7 @@ system-packages:
 
 .PHONY: translations
 translations: $(VENV)/.runtime-installed ## Compile the zh_CN and English message catalogues
-	@$(VENV)/bin/pybabel compile -q -d portal/translations
+	@$(VENV)/bin/pybabel compile -d portal/translations >/dev/null
 
 .PHONY: extract-messages
 extract-messages: $(VENV)/.runtime-installed ## Re-extract messages and merge them into the catalogues

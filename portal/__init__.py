@@ -36,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     require_face_models()
 
     app.jinja_env.undefined = StrictUndefined
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
@@ -47,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal import errors, i18n, security, sign_in, templating
     from portal.cli import register_commands
     from portal.public.views import public
+    from portal.staff.views import staff
 
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
@@ -55,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sign_in.init_app(app)
     templating.init_app(app)
     app.register_blueprint(public)
+    app.register_blueprint(staff)
     register_commands(app)
     return app
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 
 
 def select_locale() -> str:
-    chosen = session.get("language")
+    """The person's choice on web pages; the default (Chinese) for commands and background jobs."""
+    chosen = session.get("language") if has_request_context() else None
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]

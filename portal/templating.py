@@ -6,8 +6,23 @@ from datetime import date
 
 from flask import Flask, current_app, session
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
+from portal.models import CertificationMethod, PensionerStatus
 from portal.services.validation import format_yuan, mask_id_number
+
+STATUS_LABELS = {
+    PensionerStatus.ACTIVE: _l("Active"),
+    PensionerStatus.SUSPENDED: _l("Payment suspended"),
+    PensionerStatus.TERMINATED: _l("Terminated"),
+}
+METHOD_LABELS = {
+    CertificationMethod.SELF: _l("Face check by the pensioner"),
+    CertificationMethod.OTHER: _l("Face check by a helper"),
+    CertificationMethod.REVIEW: _l("Photo checked by staff"),
+    CertificationMethod.OFFLINE: _l("Recorded by staff (home visit, counter or video call)"),
+    CertificationMethod.DATA: _l("Records from other departments"),
+}
 
 
 def long_date(value: date | None) -> str:
@@ -30,6 +45,11 @@ def year_month(value: date | None) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         long_date=long_date, year_month=year_month, masked_id=mask_id_number, yuan=format_yuan
+    )
+
+    app.jinja_env.globals.update(
+        status_label=lambda status: STATUS_LABELS[PensionerStatus(status)],
+        method_label=lambda method: METHOD_LABELS[CertificationMethod(method)],
     )
 
     @app.context_processor

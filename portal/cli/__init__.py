@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.cli import database
+from portal.cli import database, staff
 
 
 def register_commands(app: Flask) -> None:
-    for group in (database,):
+    for group in (database, staff):
         for command in group.commands:
             app.cli.add_command(command)

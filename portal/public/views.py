@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
 from portal.extensions import db
 from portal.services.campaigns import current_campaign
 from portal.services.clock import local_today
+from portal.urls import same_site_path
 
 public = Blueprint("public", __name__)
 
@@ -40,20 +39,10 @@ def change_language(code: str) -> Response:
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["language"] = code
-    return redirect(_same_site_path(request.args.get("next")))
+    return redirect(same_site_path(request.args.get("next")))
 
 
 @public.get("/text-size")
 def change_text_size() -> Response:
     session["large_text"] = not session.get("large_text")
-    return redirect(_same_site_path(request.args.get("next")))
-
-
-def _same_site_path(target: str | None) -> str:
-    """Only ever redirect within this site, whatever `next` says."""
-    if not target:
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
+    return redirect(same_site_path(request.args.get("next")))

@@ -1,0 +1,129 @@
+"""The back office: staff sign-in with a second factor, the dashboard, search and the person page."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from portal.extensions import db, limiter
+from portal.models import Certification, Pensioner, PensionerStatus, StaffUser
+from portal.services.audit import record_audit
+from portal.services.clock import local_today
+from portal.services.pensioner_search import search_pensioners
+from portal.services.staff_accounts import check_second_factor, check_staff_password
+from portal.staff.access import actor, ensure_can_see, staff_required, visible_unit_id
+from portal.staff.forms import SearchForm, SecondFactorForm, StaffSignInForm
+from portal.urls import same_site_path
+
+staff = Blueprint("staff", __name__, url_prefix="/staff")
+
+PENDING_KEY = "staff_pending_second_factor"
+SECOND_FACTOR_WINDOW_SECONDS = 300
+
+
+@staff.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit("20 per 15 minutes", methods=["POST"])
+def sign_in() -> str | Response:
+    form = StaffSignInForm()
+    if form.validate_on_submit():
+        user = check_staff_password(db.session, form.username.data or "", form.password.data or "")
+        if user is None:
+            form.form_errors.append(_("The username or password is not right"))
+        else:
+            session[PENDING_KEY] = {"id": user.id, "at": time.time(), "next": request.args.get("next")}
+            return redirect(url_for("staff.second_factor"))
+    return render_template("staff/sign-in.html", form=form)
+
+
+@staff.route("/sign-in/code", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"])
+def second_factor() -> str | Response:
+    pending = session.get(PENDING_KEY)
+    if not pending or time.time() - pending["at"] > SECOND_FACTOR_WINDOW_SECONDS:
+        session.pop(PENDING_KEY, None)
+        return redirect(url_for("staff.sign_in"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        user = db.session.get(StaffUser, pending["id"])
+        if user is not None and check_second_factor(user, form.code.data or "", datetime.now(UTC)):
+            destination = same_site_path(pending.get("next"), url_for("staff.dashboard"))
+            session.clear()
+            login_user(user)
+            record_audit(db.session, f"staff:{user.id}", "staff_signed_in", ip_address=request.remote_addr)
+            db.session.commit()
+            return redirect(destination)
+        form.code.errors.append(_("The code is not right: enter the code your app shows now"))
+    return render_template("staff/second-factor.html", form=form)
+
+
+@staff.post("/sign-out")
+@staff_required()
+def sign_out() -> Response:
+    logout_user()
+    session.clear()
+    return redirect(url_for("staff.sign_in"))
+
+
+@staff.get("/")
+@staff_required()
+def dashboard() -> str:
+    today = local_today()
+    cycle_days = current_app.config["CYCLE_DAYS"]
+    scope = select(Pensioner.status, func.count()).group_by(Pensioner.status)
+    due_soon = select(func.count()).where(
+        Pensioner.status == PensionerStatus.ACTIVE,
+        Pensioner.cycle_start >= today - timedelta(days=cycle_days),
+        Pensioner.cycle_start <= today - timedelta(days=cycle_days - 30),
+    )
+    unit_id = visible_unit_id()
+    if unit_id is not None:
+        scope = scope.where(Pensioner.unit_id == unit_id)
+        due_soon = due_soon.where(Pensioner.unit_id == unit_id)
+    counts = {status: 0 for status in PensionerStatus} | {
+        status: count for status, count in db.session.execute(scope)
+    }
+    return render_template(
+        "staff/dashboard.html",
+        counts=counts,
+        due_soon=db.session.scalar(due_soon) or 0,
+        search_form=SearchForm(),
+    )
+
+
+@staff.get("/search")
+@staff_required()
+def search() -> str:
+    form = SearchForm(request.args)
+    query = (form.q.data or "").strip()
+    results = search_pensioners(db.session, query, unit_id=visible_unit_id()) if query else []
+    if query:
+        record_audit(
+            db.session, actor(), "searched", ip_address=request.remote_addr, query=query, found=len(results)
+        )
+        db.session.commit()
+    return render_template("staff/search.html", form=form, query=query, results=results)
+
+
+@staff.get("/pensioners/<int:pensioner_id>")
+@staff_required()
+def pensioner(pensioner_id: int) -> str:
+    person = ensure_can_see(db.session.get(Pensioner, pensioner_id))
+    certifications = db.session.scalars(
+        select(Certification)
+        .where(Certification.pensioner_id == person.id)
+        .order_by(Certification.certified_on.desc(), Certification.id.desc())
+    ).all()
+    record_audit(
+        db.session, actor(), "viewed_pensioner", "pensioner", person.id, ip_address=request.remote_addr
+    )
+    db.session.commit()
+    due_date = person.cycle_start + timedelta(days=current_app.config["CYCLE_DAYS"])
+    return render_template(
+        "staff/pensioner.html", person=person, certifications=certifications, due_date=due_date
+    )
