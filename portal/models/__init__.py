@@ -1,5 +1,6 @@
 """Typed SQLAlchemy 2.x models. Import every model module here so Alembic sees all tables."""
 
+from portal.models.accounts import CodePurpose, FamilyMember, VerificationCode
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
 from portal.models.campaigns import Campaign
@@ -15,6 +16,8 @@ __all__ = [
     "Campaign",
     "Certification",
     "CertificationMethod",
+    "CodePurpose",
+    "FamilyMember",
     "Pensioner",
     "PensionerStatus",
     "ReferenceFace",
@@ -22,4 +25,5 @@ __all__ = [
     "StaffRole",
     "StaffUser",
     "Unit",
+    "VerificationCode",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, Timestamped
@@ -32,6 +32,9 @@ class Account(SignsIn, Timestamped, Base):
     is_service_point: Mapped[bool] = mapped_column(Boolean, default=False)
     terms_version: Mapped[str | None] = mapped_column(String(32))
     terms_agreed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Wrong passwords in a row; the 5th locks password sign-in (not SMS sign-in) for 15 minutes.
+    failed_password_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    password_locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     def get_id(self) -> str:
         return f"account:{self.id}"
