@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.cli import database, staff
+from portal.cli import database, registry, staff
 
 
 def register_commands(app: Flask) -> None:
-    for group in (database, staff):
+    for group in (database, staff, registry):
         for command in group.commands:
             app.cli.add_command(command)

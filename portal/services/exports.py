@@ -1,0 +1,158 @@
+"""Exports for staff and operators (DESIGN.md §5): each kind names its columns and streams its rows.
+
+Add a kind by writing a row function and registering an ExportKind in EXPORT_KINDS.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.models import Certification, Pensioner, Unit
+
+Cell = str | int | float | date | None
+RowSource = Callable[[Session, Mapping[str, Any]], Iterable[Sequence[Cell]]]
+# Rows fetched from the database per round trip: big tables stream instead of filling memory.
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    name: str
+    description: str
+    headers: tuple[str, ...]
+    rows: RowSource  # called with the session and the app settings
+
+
+def pensioner_rows(session: Session, settings: Mapping[str, Any]) -> Iterable[Sequence[Cell]]:
+    cycle = timedelta(days=int(settings["CYCLE_DAYS"]))
+    ranked = select(
+        Certification.pensioner_id,
+        Certification.certified_on,
+        Certification.method,
+        func.row_number()
+        .over(
+            partition_by=Certification.pensioner_id,
+            order_by=(Certification.certified_on.desc(), Certification.id.desc()),
+        )
+        .label("rank"),
+    ).subquery()
+    latest = select(ranked).where(ranked.c.rank == 1).subquery()
+    statement = (
+        select(
+            Pensioner.id_number,
+            Pensioner.name,
+            Unit.code,
+            Pensioner.status,
+            Pensioner.cycle_start,
+            latest.c.certified_on,
+            latest.c.method,
+            Pensioner.suspended_on,
+            Pensioner.resume_from,
+        )
+        .join(Unit, Pensioner.unit_id == Unit.id)
+        .outerjoin(latest, latest.c.pensioner_id == Pensioner.id)
+        .order_by(Unit.code, Pensioner.id_number)
+        .execution_options(yield_per=BATCH_SIZE)
+    )
+    for row in session.execute(statement):
+        (id_number, name, unit_code, status, cycle_start, last_on, last_method, suspended_on, resume_from) = (
+            row
+        )
+        yield (
+            id_number,
+            name,
+            unit_code,
+            status,
+            cycle_start,
+            cycle_start + cycle,
+            last_on,
+            last_method,
+            suspended_on,
+            resume_from,
+        )
+
+
+EXPORT_KINDS: dict[str, ExportKind] = {
+    kind.name: kind
+    for kind in (
+        ExportKind(
+            name="pensioners",
+            description="Every pensioner with status, cycle, due date and the latest certification",
+            headers=(
+                "id_number",
+                "name",
+                "unit_code",
+                "status",
+                "cycle_start",
+                "due_date",
+                "last_certified_on",
+                "last_method",
+                "suspended_on",
+                "resume_from",
+            ),
+            rows=pensioner_rows,
+        ),
+    )
+}
+
+
+def _plain(value: Cell | enum.Enum) -> Cell:
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def _csv_text(value: Cell | enum.Enum) -> str:
+    value = _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def write_csv(kind: ExportKind, session: Session, settings: Mapping[str, Any], stream: IO[str]) -> int:
+    """Write the header and every row; returns the number of rows."""
+    writer = csv.writer(stream, lineterminator="\r\n")
+    writer.writerow(kind.headers)
+    count = 0
+    for row in kind.rows(session, settings):
+        writer.writerow([_csv_text(value) for value in row])
+        count += 1
+    return count
+
+
+def write_xlsx(
+    kind: ExportKind, session: Session, settings: Mapping[str, Any], target: Path | IO[bytes]
+) -> int:
+    """One sheet named after the kind, dates as real dates, written row by row (write-only mode)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(kind.name)
+    sheet.append(list(kind.headers))
+    count = 0
+    for row in kind.rows(session, settings):
+        cells: list[Any] = []
+        for value in row:
+            plain = _plain(value)
+            if isinstance(plain, date) and not isinstance(plain, datetime):
+                cell = WriteOnlyCell(sheet, value=plain)
+                cell.number_format = "yyyy-mm-dd"
+                cells.append(cell)
+            else:
+                cells.append(plain)
+        sheet.append(cells)
+        count += 1
+    workbook.save(target)
+    return count
