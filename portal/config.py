@@ -44,6 +44,10 @@ class DefaultConfig:
     RATELIMIT_HEADERS_ENABLED = True
 
     SMS_BACKEND = "outbox"
+    # SMS_BACKEND = "http": texts are POSTed as JSON to this gateway (set these in instance/config.py).
+    SMS_GATEWAY_URL: str | None = None
+    SMS_GATEWAY_KEY: str | None = None
+    SMS_GATEWAY_TIMEOUT = 5.0
 
 
 def _parse(value: str) -> Any:
