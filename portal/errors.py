@@ -22,6 +22,17 @@ def init_app(app: Flask) -> None:
             400,
         )
 
+    @app.errorhandler(403)
+    def forbidden(_error: HTTPException) -> tuple[str, int]:
+        return (
+            render_template(
+                "error.html",
+                title=_("You cannot see this page"),
+                message=_("Your account does not give you access to this page."),
+            ),
+            403,
+        )
+
     @app.errorhandler(404)
     def not_found(_error: HTTPException) -> tuple[str, int]:
         return (

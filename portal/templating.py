@@ -8,7 +8,7 @@ from flask import Flask, current_app, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from portal.models import CertificationMethod, PensionerStatus
+from portal.models import CertificationMethod, OfflineChannel, PaymentKind, PensionerStatus
 from portal.services.validation import format_yuan, mask_id_number
 
 STATUS_LABELS = {
@@ -22,6 +22,19 @@ METHOD_LABELS = {
     CertificationMethod.REVIEW: _l("Photo checked by staff"),
     CertificationMethod.OFFLINE: _l("Recorded by staff (home visit, counter or video call)"),
     CertificationMethod.DATA: _l("Records from other departments"),
+}
+
+
+CHANNEL_LABELS = {
+    OfflineChannel.HOME_VISIT: _l("home visit"),
+    OfflineChannel.COUNTER: _l("office counter"),
+    OfflineChannel.VIDEO: _l("video call"),
+    OfflineChannel.OTHER: _l("other"),
+}
+PAYMENT_KIND_LABELS = {
+    PaymentKind.REGULAR: _l("Paid"),
+    PaymentKind.WITHHELD: _l("Withheld (suspended)"),
+    PaymentKind.BACK_PAY: _l("Back pay"),
 }
 
 
@@ -50,6 +63,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         status_label=lambda status: STATUS_LABELS[PensionerStatus(status)],
         method_label=lambda method: METHOD_LABELS[CertificationMethod(method)],
+        channel_label=lambda channel: CHANNEL_LABELS[OfflineChannel(channel)],
+        payment_kind_label=lambda kind: PAYMENT_KIND_LABELS[PaymentKind(kind)],
     )
 
     @app.context_processor

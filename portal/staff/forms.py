@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired
 
 
@@ -23,3 +23,22 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Name, ID card number or mobile number"))
+
+
+class OfflineCertificationForm(FlaskForm):
+    certified_on = StringField(
+        _l("Date the person was seen"), validators=[InputRequired(_l("Enter the date the person was seen"))]
+    )
+    channel = RadioField(
+        _l("How the person was seen"),
+        choices=[
+            ("home_visit", _l("Home visit")),
+            ("counter", _l("At the office counter")),
+            ("video", _l("Video call")),
+            ("other", _l("Another way (say how in the note)")),
+        ],
+        validators=[InputRequired(_l("Choose how the person was seen"))],
+    )
+    note = TextAreaField(
+        _l("Note"), validators=[InputRequired(_l("Enter a note saying who saw the person, where and how"))]
+    )

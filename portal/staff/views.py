@@ -5,20 +5,33 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from portal.extensions import db, limiter
-from portal.models import Certification, Pensioner, PensionerStatus, StaffUser
+from portal.models import (
+    Certification,
+    CertificationMethod,
+    OfflineChannel,
+    Payment,
+    Pensioner,
+    PensionerStatus,
+    StaffRole,
+    StaffUser,
+)
 from portal.services.audit import record_audit
 from portal.services.clock import local_today
+from portal.services.cycle import cycle_status, record_certification, status_in_words
 from portal.services.pensioner_search import search_pensioners
+from portal.services.registry_import import parse_date
 from portal.services.staff_accounts import check_second_factor, check_staff_password
+from portal.services.validation import InvalidInput
 from portal.staff.access import actor, ensure_can_see, staff_required, visible_unit_id
-from portal.staff.forms import SearchForm, SecondFactorForm, StaffSignInForm
+from portal.staff.forms import OfflineCertificationForm, SearchForm, SecondFactorForm, StaffSignInForm
+from portal.templating import long_date, year_month
 from portal.urls import same_site_path
 
 staff = Blueprint("staff", __name__, url_prefix="/staff")
@@ -119,11 +132,59 @@ def pensioner(pensioner_id: int) -> str:
         .where(Certification.pensioner_id == person.id)
         .order_by(Certification.certified_on.desc(), Certification.id.desc())
     ).all()
+    payments = db.session.scalars(
+        select(Payment)
+        .where(Payment.pensioner_id == person.id)
+        .order_by(Payment.month.desc(), Payment.id.desc())
+    ).all()
     record_audit(
         db.session, actor(), "viewed_pensioner", "pensioner", person.id, ip_address=request.remote_addr
     )
     db.session.commit()
-    due_date = person.cycle_start + timedelta(days=current_app.config["CYCLE_DAYS"])
+    status = cycle_status(person, local_today(), current_app.config["CYCLE_DAYS"])
     return render_template(
-        "staff/pensioner.html", person=person, certifications=certifications, due_date=due_date
+        "staff/pensioner.html",
+        person=person,
+        status=status,
+        status_words=status_in_words(status, _, long_date, year_month),
+        certifications=certifications,
+        payments=payments,
     )
+
+
+@staff.route("/pensioners/<int:pensioner_id>/record-certification", methods=["GET", "POST"])
+@staff_required(StaffRole.STAFF, StaffRole.ADMIN)
+def record_offline_certification(pensioner_id: int) -> str | Response:
+    person = ensure_can_see(db.session.get(Pensioner, pensioner_id))
+    form = OfflineCertificationForm()
+    if person.status is not PensionerStatus.TERMINATED and form.validate_on_submit():
+        try:
+            outcome = record_certification(
+                db.session,
+                person,
+                parse_date(form.certified_on.data),
+                CertificationMethod.OFFLINE,
+                actor(),
+                form.note.data or "",
+                local_today(),
+                channel=OfflineChannel(form.channel.data),
+                cycle_days=current_app.config["CYCLE_DAYS"],
+            )
+        except InvalidInput as problem:
+            # Channel and note are checked by the form, so what is left is about the date.
+            form.certified_on.errors = [*form.certified_on.errors, _(problem.message)]
+        else:
+            record_audit(
+                db.session,
+                actor(),
+                "recorded_offline_certification",
+                "pensioner",
+                person.id,
+                ip_address=request.remote_addr,
+                certified_on=outcome.certification.certified_on.isoformat(),
+                channel=form.channel.data,
+            )
+            db.session.commit()
+            flash(_("Certification recorded. Certified until %(date)s.", date=long_date(outcome.due_date)))
+            return redirect(url_for("staff.pensioner", pensioner_id=person.id))
+    return render_template("staff/record-certification.html", person=person, form=form)

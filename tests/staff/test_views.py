@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
 from bs4 import BeautifulSoup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from portal.models import AuditEvent, StaffRole
+from portal.models import AuditEvent, Certification, Pensioner, PensionerStatus, StaffRole
+from portal.services.clock import local_today
 from portal.staff.views import staff
 from tests.factories import create_pensioner, create_staff, create_unit
 
@@ -130,3 +131,82 @@ def test_create_staff_command_prints_the_authenticator_secret(cli, session):
     short = cli.invoke(args=["create-staff", "li.other", "--role", "admin"], input="short\nshort\n")
     assert short.exit_code != 0
     assert "至少 10 个字符" in short.output
+
+
+def test_person_page_says_the_status_in_plain_words(client, session):
+    user = create_staff(session)
+    today = local_today()
+    person = create_pensioner(session, name="王淑芬", cycle_start=today - timedelta(days=300))
+    session.commit()
+    sign_in(client, user)
+    lead = page(client.get(f"/staff/pensioners/{person.id}")).find(class_="lead").get_text(" ", strip=True)
+    due = today + timedelta(days=65)
+    assert f"认证有效期至{due.year}年{due.month}月{due.day}日" in lead.replace(" ", "") or "65" in lead
+
+
+def test_staff_record_an_offline_certification_that_resumes_payment(client, session):
+    user = create_staff(session)
+    today = local_today()
+    person = create_pensioner(
+        session,
+        name="王淑芬",
+        cycle_start=today - timedelta(days=400),
+        status=PensionerStatus.SUSPENDED,
+        suspended_on=today - timedelta(days=30),
+    )
+    session.commit()
+    sign_in(client, user)
+    form_page = page(client.get(f"/staff/pensioners/{person.id}/record-certification"))
+    assert form_page.h1.get_text(strip=True) == "记录线下认证"
+    seen = today - timedelta(days=2)
+    response = client.post(
+        f"/staff/pensioners/{person.id}/record-certification",
+        data={
+            "certified_on": seen.isoformat(),
+            "channel": "home_visit",
+            "note": "社区网格员陪同上门，本人在家",
+        },
+    )
+    assert response.status_code == 302
+    html = page(client.get(response.headers["Location"]))
+    assert "已记录认证" in html.find(class_="notification").get_text()
+    assert "上门" in html.find("tbody").get_text()
+    session.expire_all()
+    refreshed = session.get(Pensioner, person.id)
+    assert refreshed.status is PensionerStatus.ACTIVE
+    assert refreshed.cycle_start == seen
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "recorded_offline_certification"))
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"certified_on": "", "channel": "counter", "note": "窗口"}, "certified_on", "请输入见到本人的日期"),
+        ({"certified_on": "2026-02-30", "channel": "counter", "note": "窗口"}, "certified_on", "日期不存在"),
+        ({"certified_on": "TODAY-40", "channel": "counter", "note": "窗口"}, "certified_on", "30 天"),
+        ({"certified_on": "TODAY+1", "channel": "counter", "note": "窗口"}, "certified_on", "不能是将来"),
+        ({"certified_on": "TODAY", "note": "窗口"}, "channel", "请选择"),
+        ({"certified_on": "TODAY", "channel": "counter", "note": ""}, "note", "请填写备注"),
+    ],
+)
+def test_offline_certification_rejects_bad_input_and_changes_nothing(client, session, form, field, message):
+    user = create_staff(session)
+    person = create_pensioner(session)
+    session.commit()
+    sign_in(client, user)
+    today = local_today()
+    shifts = {"TODAY": 0, "TODAY-40": -40, "TODAY+1": 1}
+    if form.get("certified_on") in shifts:
+        form = form | {"certified_on": (today + timedelta(days=shifts[form["certified_on"]])).isoformat()}
+    html = page(client.post(f"/staff/pensioners/{person.id}/record-certification", data=form))
+    assert message in html.find(id=f"{field}-error").get_text()
+    assert session.scalar(select(func.count()).select_from(Certification)) == 0
+
+
+def test_unit_clerks_cannot_record_certifications(client, session):
+    unit = create_unit(session, code="ZMD001")
+    clerk = create_staff(session, username="clerk", role=StaffRole.UNIT, unit=unit)
+    person = create_pensioner(session, unit=unit)
+    session.commit()
+    sign_in(client, clerk)
+    assert client.get(f"/staff/pensioners/{person.id}/record-certification").status_code == 403
