@@ -176,6 +176,12 @@ def read_table(path: Path) -> Table:
 
 
 def _decode(data: bytes) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode text" export: UTF-16 with a byte-order mark, tab-separated.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise RegistryFileError(N_("The file is damaged: it cannot be read as text")) from None
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
@@ -193,7 +199,9 @@ def _decode(data: bytes) -> str:
 
 def _read_csv(data: bytes) -> Table:
     text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first_line = text.split("\n", 1)[0]
+    delimiter = next((candidate for candidate in (",", "\t", ";") if candidate in first_line), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[list[Any]] = []
     try:
         records.extend(reader)

@@ -91,6 +91,19 @@ def test_gb18030_csv_from_chinese_excel(session, run, tmp_path):
     assert session.scalar(select(Pensioner.name)) == "李秀英"
 
 
+def test_excel_unicode_text_export_is_read(session, run, tmp_path):
+    path = tmp_path / "名册.txt"
+    path.write_bytes("\r\n".join("\t".join(row) for row in [CHINESE, person(1)]).encode("utf-16"))
+    assert run(path).created == 1
+    assert session.scalar(select(Pensioner.name)) == "张建国1"
+
+
+def test_semicolon_separated_csv_is_read(session, run, tmp_path):
+    path = tmp_path / "registry.csv"
+    path.write_text("\n".join(";".join(row) for row in [ENGLISH, person(1)]), encoding="utf-8")
+    assert run(path).created == 1
+
+
 def test_headers_may_name_the_yuan_unit(session, run, tmp_path):
     header = [*CHINESE[:5], "月待遇金额（元）", *CHINESE[6:]]
     path = write_csv(tmp_path / "名册.csv", [person(1, monthly_amount="5000.5")], header=header)
@@ -240,8 +253,8 @@ def test_english_file_names_missing_columns_in_english(run, tmp_path):
             "The file has no pensioner rows",
         ),
         (
-            "utf16.csv",
-            "身份证号码".encode("utf-16"),
+            "binary.csv",
+            b"\x89PNG\r\n\x1a\n\x00\xff\xff\xff",
             "The file is not UTF-8 or GB18030 text: save it again as “CSV UTF-8”",
         ),
         ("fake.xlsx", b"id_number,name\n", "The file is not a readable XLSX workbook"),
