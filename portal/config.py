@@ -16,7 +16,15 @@ class DefaultConfig:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    PERMANENT_SESSION_LIFETIME = 20 * 60
+    # Only the signature check of the session cookie: the idle limit below is what ends a session, and
+    # the cookie itself lasts until the browser closes (remember-me uses Flask-Login's own cookie).
+    PERMANENT_SESSION_LIFETIME = 12 * 60 * 60
+    # Signed-in people are signed out after this long without a request, warned beforehand (DESIGN.md §8).
+    SESSION_IDLE_MINUTES = 20
+    SESSION_WARNING_MINUTES = 18
+    REMEMBER_COOKIE_DURATION = 30 * 24 * 60 * 60
+    # The version of templates/public/terms.html that registration records as agreed.
+    TERMS_VERSION = "2026-12"
     WTF_CSRF_TIME_LIMIT = 60 * 60
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
@@ -36,6 +44,14 @@ class DefaultConfig:
     FACE_IMAGE_MAX_PIXELS = 40_000_000
     FACE_MIN_HEIGHT_PX = 120
     FACE_FRAMES_RETENTION_DAYS = 30
+    # Webcam liveness sessions (docs/face-verification.md): early and late frames must be one person.
+    FACE_SAME_PERSON_DISTANCE = 0.45
+    # Fixes the challenge steps, e.g. "blink" or "blink,turn_left", for tests and demos; None = random.
+    LIVENESS_CHALLENGES: str | None = None
+    LIVENESS_MIN_FRAMES = 15
+    LIVENESS_MAX_FRAMES = 180
+    LIVENESS_FRAME_MAX_BYTES = 400 * 1024
+    LIVENESS_FRAME_MAX_PIXELS = 1280 * 960
     # Where encrypted face images are kept; relative paths are inside the instance folder.
     IMAGE_STORE = "images"
     IMAGE_KEY_FILE = "image.key"

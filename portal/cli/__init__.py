@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal.cli import database, demo, registry, staff
+from portal.cli import cycle, database, demo, faces, registry, staff
 
 
 def register_commands(app: Flask) -> None:
-    for group in (database, staff, registry, demo):
+    for group in (database, staff, registry, demo, faces, cycle):
         for command in group.commands:
             app.cli.add_command(command)
