@@ -194,6 +194,10 @@ def export_command(kind: str, file_format: str | None, out: Path | None) -> None
         return
     # Write beside the target and rename, so a failed export never leaves half a file behind.
     out = out.resolve()
+    if not out.parent.is_dir():
+        raise click.UsageError(
+            _("There is no folder %(folder)s to write the export to", folder=str(out.parent))
+        )
     descriptor, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}-")
     try:
         if file_format == "csv":

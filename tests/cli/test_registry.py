@@ -132,3 +132,9 @@ def test_export_refuses_unknown_kinds_and_xlsx_without_a_file(cli):
     assert "没有名为 pets 的导出项。可选：pensioners" in unknown.stderr
     assert no_file.exit_code == 2
     assert "导出 XLSX 需要用 --out 指定文件" in no_file.stderr
+
+
+def test_export_into_a_missing_folder_is_refused(cli, tmp_path):
+    result = cli.invoke(args=["export", "pensioners", "--out", str(tmp_path / "nowhere" / "out.csv")])
+    assert result.exit_code == 2
+    assert f"没有可写入导出文件的文件夹 {tmp_path / 'nowhere'}" in result.stderr
