@@ -222,14 +222,14 @@ class DemoBuilder:
         plans += [myself, helped]
         spare_photos = list(photos[1:])
 
-        def add(situation: str, index: int) -> Plan:
+        def add(situation: str, index: int) -> None:
             male = rng.random() < 0.55
             birth_year = rng.randint(1964, 1965) if situation == "new" else rng.randint(1940, 1962)
             name, number, start = self.person(male=male, birth_year=birth_year)
             if situation == "new":
                 start = today - timedelta(days=rng.randint(30, 300))
             else:
-                # Someone retired before the portal existed keeps the date of their first confirmation.
+                # Benefits began at least two cycles ago, so an earlier certification fits the history.
                 start = min(start, today - cycle * 2)
             photo = spare_photos.pop(0) if spare_photos and situation in ("certified", "due_soon") else None
             plan = Plan(row=self.row(name, number, start, photo), certifications=[])
@@ -269,7 +269,6 @@ class DemoBuilder:
                     plan.certifications.insert(0, (previous, CertificationMethod.OFFLINE))
             plan.own_account = any(method is CertificationMethod.SELF for _day, method in plan.certifications)
             plans.append(plan)
-            return plan
 
         for situation, count in SPREAD.items():
             for index in range(count):
