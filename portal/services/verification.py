@@ -143,6 +143,7 @@ class _Frame:
     measure: FaceMeasure | None = None
     box: Rect | None = None
     brightness: float | None = None
+    searched: bool = False  # the whole frame was searched for faces and held exactly one
 
 
 class _Models:
@@ -316,6 +317,7 @@ def verify_session(
             frame.status = "no_face"
             continue
         (box,) = boxes
+        frame.searched = True
         points = models.points(grey, box)
         if box[3] - box[1] >= settings.min_face_height:
             tracker = _Tracker(box, points)
@@ -356,9 +358,10 @@ def verify_session(
     kept: list[int] = []
     for index in chosen:
         rgb = load_image(frames[index], limits, draft_size=FRAME_SIZE)
-        grey = np.asarray(Image.fromarray(rgb).convert("L", matrix=DLIB_GREY))
-        if len(_detect(models, grey, settings.min_face_height)) > 1:
-            return finish("several_faces", RESULT_MESSAGES["several_faces"], chosen_frames=tuple(chosen))
+        if not observed[index].searched:
+            grey = np.asarray(Image.fromarray(rgb).convert("L", matrix=DLIB_GREY))
+            if len(_detect(models, grey, settings.min_face_height)) > 1:
+                return finish("several_faces", RESULT_MESSAGES["several_faces"], chosen_frames=tuple(chosen))
         box = observed[index].box
         assert box is not None
         encodings.append(models.encoding(rgb, box))
