@@ -88,6 +88,25 @@ def test_the_blink_clip_against_the_same_person_succeeds(clip, obama):
     assert json.loads(json.dumps(result.details()))["result"] == "success"
 
 
+def test_the_face_is_found_once_and_then_tracked(clip, obama):
+    result = verify_session(clip, obama, ["blink"], SETTINGS)
+    assert result.searches == 1
+
+
+def test_a_face_moving_across_the_picture_is_tracked(clip, obama):
+    moving = []
+    for index, data in enumerate(clip):
+        with Image.open(io.BytesIO(data)) as image:
+            shifted = Image.new("RGB", image.size, (128, 128, 128))
+            shifted.paste(image, (index * 5 - 75, index * 2 - 30))
+        buffer = io.BytesIO()
+        shifted.save(buffer, "JPEG", quality=90)
+        moving.append(buffer.getvalue())
+    result = verify_session(moving, obama, ["blink"], SETTINGS)
+    assert result.result == "success", result.details()
+    assert result.frames_used == 30 and result.searches <= 3
+
+
 def test_the_blink_clip_against_someone_else_is_a_mismatch(clip, biden):
     result = verify_session(clip, biden, ["blink"], SETTINGS)
     assert result.result == "mismatch"
