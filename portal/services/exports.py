@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.models import Certification, Pensioner, Unit
+from portal.services.deaths import OVERPAYMENT_COLUMNS, overpayment_rows
+from portal.services.payroll import PAYMENT_COLUMNS, payment_rows
 
 Cell = str | int | float | date | None
 RowSource = Callable[[Session, Mapping[str, Any]], Iterable[Sequence[Cell]]]
@@ -100,6 +102,18 @@ EXPORT_KINDS: dict[str, ExportKind] = {
                 "resume_from",
             ),
             rows=pensioner_rows,
+        ),
+        ExportKind(
+            name="payments",
+            description="Every payroll row: regular, back pay and withheld, with the month it is for",
+            headers=PAYMENT_COLUMNS,
+            rows=payment_rows,
+        ),
+        ExportKind(
+            name="overpayments",
+            description="Payments for months after a recorded death, to recover",
+            headers=OVERPAYMENT_COLUMNS,
+            rows=overpayment_rows,
         ),
     )
 }
