@@ -44,6 +44,11 @@ class DefaultConfig:
     FACE_IMAGE_MAX_PIXELS = 40_000_000
     FACE_MIN_HEIGHT_PX = 120
     FACE_FRAMES_RETENTION_DAYS = 30
+    # Fraud controls (DESIGN.md §1): face attempts per pensioner per local day, all accounts together, and
+    # the different other people one account may certify in a window (service points have no cap).
+    FACE_ATTEMPTS_PER_DAY = 5
+    CERTIFY_OTHERS_LIMIT = 8
+    CERTIFY_OTHERS_WINDOW_DAYS = 365
     # Webcam liveness sessions (docs/face-verification.md): early and late frames must be one person.
     FACE_SAME_PERSON_DISTANCE = 0.45
     # Fixes the challenge steps, e.g. "blink" or "blink,turn_left", for tests and demos; None = random.

@@ -4,6 +4,16 @@ from portal.models.accounts import CodePurpose, FamilyMember, VerificationCode
 from portal.models.audit import AuditEvent
 from portal.models.base import Base
 from portal.models.campaigns import Campaign
+from portal.models.certify import (
+    Attempt,
+    AttemptFrame,
+    AttemptMode,
+    AttemptResult,
+    CertificationChallenge,
+    ReviewCase,
+    ReviewReason,
+    ReviewStatus,
+)
 from portal.models.cycle import (
     Certification,
     CertificationMethod,
@@ -20,10 +30,15 @@ from portal.models.sms import SmsMessage
 
 __all__ = [
     "Account",
+    "Attempt",
+    "AttemptFrame",
+    "AttemptMode",
+    "AttemptResult",
     "AuditEvent",
     "Base",
     "Campaign",
     "Certification",
+    "CertificationChallenge",
     "CertificationMethod",
     "CodePurpose",
     "CycleNotice",
@@ -36,6 +51,9 @@ __all__ = [
     "Pensioner",
     "PensionerStatus",
     "ReferenceFace",
+    "ReviewCase",
+    "ReviewReason",
+    "ReviewStatus",
     "SmsMessage",
     "StaffRole",
     "StaffUser",

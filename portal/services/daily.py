@@ -30,6 +30,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.services import cycle_texts
 from portal.services.bulk import counted
+from portal.services.certification import FRAMES_TASK, delete_expired_frames
 from portal.services.cycle import due_date
 from portal.services.messages import N_
 from portal.services.sms import SmsBackend, Text, deliver_pending, queue_texts
@@ -48,7 +49,7 @@ def other_daily_tasks() -> list[tuple[str, DailyTask]]:
     This is where housekeeping joins the daily job (deleting expired face frames, for one): import the
     task function here and add it to the list; its count is stored with the run and printed.
     """
-    return []
+    return [(FRAMES_TASK, delete_expired_frames)]
 
 
 class LaterRunExists(InvalidInput):
