@@ -46,6 +46,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from portal import errors, i18n, security, sign_in, templating
+    from portal.account.views import account
+    from portal.auth import session_timeout
+    from portal.auth.views import auth
     from portal.cli import register_commands
     from portal.public.views import public
     from portal.staff.views import staff
@@ -56,7 +59,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     sign_in.init_app(app)
     templating.init_app(app)
+    session_timeout.init_app(app)
     app.register_blueprint(public)
+    app.register_blueprint(auth)
+    app.register_blueprint(account)
     app.register_blueprint(staff)
     register_commands(app)
     return app

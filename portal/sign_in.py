@@ -22,3 +22,6 @@ def load_user(user_id: str) -> Account | StaffUser | None:
 
 def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
+    login_manager.login_view = "auth.sign_in"
+    # The sign-in page explains itself; a flashed "please log in" would only pile up unread.
+    login_manager.login_message = ""

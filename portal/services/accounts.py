@@ -37,6 +37,11 @@ class SignInRefused(Exception):
         self.params = params
 
 
+class NoSuchAccount(SignInRefused):
+    def __init__(self) -> None:
+        super().__init__(N_("There is no account with this mobile number. Check the number, or register."))
+
+
 def find_account(session: Session, phone: str) -> Account | None:
     return session.scalars(select(Account).where(Account.phone == phone)).first()
 
@@ -110,7 +115,7 @@ def sign_in_with_password(
     now = now or datetime.now(UTC)
     account = find_account(session, phone)
     if account is None:
-        raise SignInRefused(N_("There is no account with this mobile number. Check the number, or register."))
+        raise NoSuchAccount()
     if account.password_locked_until is not None and as_utc(account.password_locked_until) > now:
         raise _locked(account.password_locked_until)
     if not check_password_hash(account.password_hash, password):

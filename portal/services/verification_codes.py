@@ -104,7 +104,15 @@ def issue_code(
         ip_address=ip_address,
     )
     session.add(record)
-    send_sms(session, backend, phone, compose(code), "verification_code")
+    text = send_sms(session, backend, phone, compose(code), "verification_code")
+    if text.status == "failed":
+        # A code nobody received must not hold up the next one; the failed text stays on record.
+        session.flush()
+        session.delete(record)
+        session.flush()
+        raise CodeRefused(
+            N_("We could not send the text message. Try again in a few minutes, or call the business line.")
+        )
     session.flush()
     return record
 

@@ -160,3 +160,23 @@ def test_the_daily_count_follows_the_shanghai_calendar_day(session):
     for minute in range(10):
         issue(session, now=datetime(2027, 2, 28, 15, 30, tzinfo=UTC) + timedelta(minutes=minute * 2))
     issue(session, now=datetime(2027, 2, 28, 16, 1, tzinfo=UTC))
+
+
+class UnreachableGateway:
+    """A gateway that is down: every text fails, as HttpGatewayBackend marks them."""
+
+    name = "http"
+
+    def deliver(self, message: SmsMessage) -> None:
+        message.status = "failed"
+
+
+def test_a_code_that_could_not_be_texted_is_not_kept_and_does_not_hold_up_the_next(session):
+    with pytest.raises(CodeRefused) as refused:
+        issue_code(session, UnreachableGateway(), PHONE, CodePurpose.REGISTER, compose, now=NOW)
+    session.commit()
+    assert refused.value.message.startswith("We could not send the text message")
+    assert session.scalars(select(VerificationCode)).all() == []
+    assert [text.status for text in session.scalars(select(SmsMessage))] == ["failed"]
+    assert seconds_until_resend(session, PHONE, NOW) == 0
+    issue(session, now=NOW + timedelta(seconds=1))
