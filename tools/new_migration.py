@@ -40,6 +40,8 @@ def main() -> None:
                 autogenerate=True,
                 rev_id=arguments.revision,
                 head=arguments.after or "head",
+                # A parent that already has children starts a parallel branch.
+                splice=arguments.after is not None,
             )
         engine.dispose()
 
