@@ -106,3 +106,7 @@ class DeathRecord(Base):
     died_on: Mapped[date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# The daily job selects pensioners by status and a range of cycle starts (overdue, due for a reminder).
+Index("ix_pensioners_status_cycle_start", Pensioner.status, Pensioner.cycle_start)
