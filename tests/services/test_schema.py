@@ -6,6 +6,9 @@ from alembic.migration import MigrationContext
 from portal.extensions import db
 from portal.models import Base
 from portal.services.schema import upgrade_to_latest
+from tests.databases import BOTH_DATABASES
+
+pytestmark = BOTH_DATABASES
 
 
 def test_migrations_build_exactly_the_models(app):
