@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from portal.account.views import account
     from portal.auth import session_timeout
     from portal.auth.views import auth
+    from portal.certify.views import certify
     from portal.cli import register_commands
     from portal.public.views import public
     from portal.staff.views import staff
@@ -63,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public)
     app.register_blueprint(auth)
     app.register_blueprint(account)
+    app.register_blueprint(certify)
     app.register_blueprint(staff)
     register_commands(app)
     return app

@@ -61,12 +61,6 @@ def home() -> str:
     )
 
 
-@account.get("/certify/<any(self, other):who>")
-@account_required
-def start_certification(who: str) -> str:
-    return render_template("account/certification-coming-soon.html", who=who)
-
-
 @account.route("/family-members/add", methods=["GET", "POST"])
 @account_required
 @limiter.limit("30 per day", key_func=lambda: current_user.get_id(), methods=["POST"])

@@ -84,15 +84,17 @@ def test_someone_not_in_the_registry_can_only_certify_for_others(client, app):
     assert [link.get_text(strip=True) for link in html.main.find_all("a", role="button")] == ["为他人认证"]
 
 
-@pytest.mark.parametrize(
-    ("who", "lead"),
-    [("self", "目前还不能在本网站进行本人认证。"), ("other", "目前还不能在本网站为他人认证。")],
-)
-def test_the_certify_buttons_say_face_certification_is_coming(signed_in, who, lead):
-    html = page(signed_in.get(f"/account/certify/{who}"))
-    assert html.h1.get_text(strip=True) == "网上刷脸认证即将开通"
-    assert html.find(class_="lead").get_text(strip=True) == lead
-    assert "0396-2693828" in html.get_text()
+def test_the_certify_buttons_start_the_certification_journey(client, app):
+    with app.app_context():
+        me = create_pensioner(db.session, name="王秀兰", cycle_start=local_today() - timedelta(days=300))
+        create_account(db.session, phone=PHONE, real_name="王秀兰", id_number=me.id_number)
+        db.session.commit()
+    sign_in(client, PHONE)
+    buttons = page(client.get("/account")).main.find_all("a", role="button")
+    assert [(button.get_text(strip=True), button["href"]) for button in buttons] == [
+        ("本人认证", "/certify/self"),
+        ("为他人认证", "/certify/someone-else"),
+    ]
 
 
 def test_a_family_member_is_added_by_name_and_id_number_and_shown_masked(signed_in, app):
