@@ -50,7 +50,12 @@ def print_sign_ins(sign_ins: DemoSignIns) -> None:
             id_number=sign_ins.helped.id_number,
         )
     )
-    click.echo(_("Staff (the staff sign-in page comes with the back-office work):"))
+    click.echo(
+        _(
+            "Staff sign in at %(url)s; the code changes every 30 seconds (run demo-sign-ins for a fresh one):",
+            url="http://127.0.0.1:5000/staff/sign-in",
+        )
+    )
     for user in sign_ins.staff:
         click.echo(
             _(
