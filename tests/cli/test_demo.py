@@ -21,7 +21,7 @@ def test_seed_demo_prints_the_sign_ins(cli, session):
     assert "公众账户：手机号码 13800000000，密码 demo-pass-2026" in result.stdout
     assert "  本人认证：王建国，身份证号码 " in result.stdout
     assert "  为他人认证：李秀英，身份证号码 " in result.stdout
-    assert "工作人员（后台登录页面随后台功能一同上线）：" in result.stdout
+    assert "工作人员登录地址 http://127.0.0.1:5000/staff/sign-in" in result.stdout
     admin = session.scalar(select(StaffUser).where(StaffUser.username == "admin"))
     assert (
         f"  admin（管理员）：密码 admin-demo-2026，身份验证器密钥 {admin.totp_secret}，当前验证码 "
