@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 
@@ -32,10 +33,10 @@ class OfflineCertificationForm(FlaskForm):
     channel = RadioField(
         _l("How the person was seen"),
         choices=[
-            ("home_visit", _l("Home visit")),
-            ("counter", _l("At the office counter")),
-            ("video", _l("Video call")),
-            ("other", _l("Another way (say how in the note)")),
+            SelectChoice("home_visit", _l("Home visit")),
+            SelectChoice("counter", _l("At the office counter")),
+            SelectChoice("video", _l("Video call")),
+            SelectChoice("other", _l("Another way (say how in the note)")),
         ],
         validators=[InputRequired(_l("Choose how the person was seen"))],
     )

@@ -177,3 +177,44 @@ def test_xlsx_export_has_the_same_columns_and_real_dates(app, session, registry,
 
 def test_empty_registry_exports_only_the_header(app, session):
     assert csv_rows(session, app) == [PENSIONER_COLUMNS]
+
+
+def test_attempts_export_says_who_tried_for_whom_and_how_it_went(app, session):
+    from datetime import UTC, datetime
+
+    from portal.models import Attempt, AttemptMode, AttemptResult
+    from tests.factories import create_account, create_pensioner
+
+    pensioner = create_pensioner(session)
+    helper = create_account(session, phone="13600000002")
+    session.add(
+        Attempt(
+            pensioner=pensioner,
+            account=helper,
+            mode=AttemptMode.OTHER,
+            for_other=True,
+            started_at=datetime(2026, 12, 1, 2, 0, tzinfo=UTC),
+            finished_at=datetime(2026, 12, 1, 2, 1, tzinfo=UTC),
+            result=AttemptResult.MISMATCH,
+            distance=0.81234,
+            ip_address="127.0.0.1",
+            user_agent="Mozilla/5.0",
+        )
+    )
+    session.commit()
+    output = io.StringIO()
+    write_csv(EXPORT_KINDS["attempts"], session, app.config, output)
+    rows = list(csv.reader(io.StringIO(output.getvalue())))
+    assert rows[0] == list(EXPORT_KINDS["attempts"].headers)
+    assert rows[1] == [
+        pensioner.id_number,
+        "2026-12-01 10:00:00",
+        "2026-12-01 10:01:00",
+        "other",
+        "yes",
+        "account:13600000002",
+        "mismatch",
+        "0.8123",
+        "127.0.0.1",
+        "Mozilla/5.0",
+    ]
