@@ -23,10 +23,11 @@ from portal.services.registry_import import (
     RegistryFileError,
     Table,
     cell_text,
+    id_number_from_cell,
     parse_date,
     read_table,
 )
-from portal.services.validation import InvalidInput, birth_date, normalise_id_number
+from portal.services.validation import InvalidInput, birth_date
 
 LOOKUP_CHUNK = 900
 # Names are compared without spaces, and with the several dots used in transliterated names made one.
@@ -87,17 +88,10 @@ def check_file(
             index = positions[key]
             return cells[index] if index < len(cells) else None
 
-        id_cell = raw("id_number")
-        if isinstance(id_cell, float):
-            problem(
-                "id_number",
-                N_("The ID card number is stored as a number and has lost digits: format the column as text"),
-            )
-        else:
-            try:
-                values["id_number"] = normalise_id_number(cell_text(id_cell), today=today)
-            except InvalidInput as error:
-                problem("id_number", error.message)
+        try:
+            values["id_number"] = id_number_from_cell(raw("id_number"), today)
+        except InvalidInput as error:
+            problem("id_number", error.message)
         for column in columns:
             if column.key in ("id_number", date_key):
                 continue

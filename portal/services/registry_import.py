@@ -260,6 +260,15 @@ def cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+def id_number_from_cell(value: Any, today: date) -> str:
+    """An ID number from a CSV or spreadsheet cell; Excel keeps 18 digits as a number only by losing some."""
+    if isinstance(value, float):
+        raise InvalidInput(
+            N_("The ID card number is stored as a number and has lost digits: format the column as text")
+        )
+    return normalise_id_number(cell_text(value), today=today)
+
+
 def parse_date(value: Any) -> date:
     """YYYY-MM-DD, YYYY/MM/DD, YYYY年M月D日, or a real spreadsheet date."""
     if isinstance(value, datetime):
@@ -344,17 +353,10 @@ def _check_row(
     if any(cell_text(cell) for cell in cells[header.width :]):
         problems.append(Problem(line, "", N_("This row has values beyond the last column")))
 
-    id_cell = raw("id_number")
-    if isinstance(id_cell, float):
-        problem(
-            "id_number",
-            N_("The ID card number is stored as a number and has lost digits: format the column as text"),
-        )
-    else:
-        try:
-            values["id_number"] = normalise_id_number(cell_text(id_cell), today=today)
-        except InvalidInput as error:
-            problem("id_number", error.message)
+    try:
+        values["id_number"] = id_number_from_cell(raw("id_number"), today)
+    except InvalidInput as error:
+        problem("id_number", error.message)
 
     for key, missing in (
         ("name", N_("Enter the name")),
