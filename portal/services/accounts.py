@@ -230,6 +230,8 @@ def certification_history(session: Session, account: Account) -> list[Certificat
             select(Certification)
             .options(joinedload(Certification.pensioner))
             .where(Certification.recorded_by == account.get_id())
-            .order_by(Certification.recorded_at.desc(), Certification.id.desc())
+            .order_by(
+                Certification.certified_on.desc(), Certification.recorded_at.desc(), Certification.id.desc()
+            )
         )
     )

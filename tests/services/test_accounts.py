@@ -208,9 +208,12 @@ def test_history_lists_whom_the_account_certified_newest_first(session):
     account = create_account(session)
     mother = create_pensioner(session, name="张建国")
     father = create_pensioner(session, name="李桂兰")
+    # Recorded in one batch (as an import or the demo data does): the date certified decides the order.
+    recorded_at = datetime(2026, 6, 2, tzinfo=UTC)
     for pensioner, day, recorded_by in [
         (mother, date(2026, 3, 1), account.get_id()),
         (father, date(2026, 5, 1), account.get_id()),
+        (mother, date(2026, 4, 1), account.get_id()),
         (father, date(2026, 6, 1), "staff:1"),
     ]:
         session.add(
@@ -219,12 +222,13 @@ def test_history_lists_whom_the_account_certified_newest_first(session):
                 certified_on=day,
                 method=CertificationMethod.OTHER,
                 recorded_by=recorded_by,
-                recorded_at=datetime.combine(day, datetime.min.time(), UTC),
+                recorded_at=recorded_at,
             )
         )
     session.commit()
     history = certification_history(session, account)
     assert [(row.pensioner.name, row.certified_on) for row in history] == [
         ("李桂兰", date(2026, 5, 1)),
+        ("张建国", date(2026, 4, 1)),
         ("张建国", date(2026, 3, 1)),
     ]
