@@ -52,7 +52,6 @@ database: $(VENV)/.runtime-installed translations
 
 .PHONY: run
 run: database ## Set up everything and serve the portal on http://127.0.0.1:5000
-	@$(FLASK) demo-sign-ins
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 .PHONY: lint

@@ -75,13 +75,21 @@ def print_sign_ins(sign_ins: DemoSignIns) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder with one sub-folder of photos per person (../shared/faces/people); skipped when missing.",
 )
-@click.option("--if-empty", is_flag=True, help="Do nothing when the registry already has pensioners.")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Add nothing when the registry already has pensioners (the existing demo sign-ins are printed).",
+)
 @with_appcontext
 @in_default_locale
 def seed_demo_command(photos: Path | None, if_empty: bool) -> None:
     """Load demo units, pensioners, staff and a public account into an empty database."""
     if if_empty and has_pensioners(db.session):
         click.echo(_("The registry already has pensioners: no demo data added."))
+        # `make run` calls this on every start: show the sign-ins there once, whether loaded now or before.
+        existing = demo_sign_ins(db.session)
+        if existing is not None:
+            print_sign_ins(existing)
         return
     config = current_app.config
     try:

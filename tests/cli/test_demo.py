@@ -35,7 +35,8 @@ def test_seed_demo_if_empty_runs_once(cli, session):
     second = cli.invoke(args=["seed-demo", "--if-empty"])
 
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
-    assert second.stdout == "名册中已有人员，未添加演示数据。\n"
+    assert second.stdout.startswith("名册中已有人员，未添加演示数据。\n演示登录信息\n")
+    assert "手机号码 13800000000，密码 demo-pass-2026" in second.stdout
     assert count(session, Pensioner) == 50
     assert count(session, StaffUser) == 3
 
