@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +25,9 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -61,19 +65,12 @@ from portal.urls import same_site_path
 
 auth = Blueprint("auth", __name__)
 
-REGISTRATION = "registration"
-CODE_SIGN_IN = "code_sign_in"
-PASSWORD_RESET = "password_reset"
 # How long a phone proven by a code may be used to finish registering or to set a new password.
 PROOF_SECONDS = 30 * 60
 SIGN_IN_LIMIT = "30 per 15 minutes"
 
 
 # ---- helpers shared by the journeys -------------------------------------------------------------
-
-
-def _state(name: str) -> dict[str, Any]:
-    return dict(session.get(name) or {})
 
 
 def _proven(state: dict[str, Any]) -> bool:
@@ -117,20 +114,135 @@ def _send_code(phone: str, purpose: CodePurpose) -> str | None:
     return None
 
 
-def _start_with_code(flow: str, phone: str, purpose: CodePurpose, **extra: Any) -> str | None:
-    """Begin a journey by texting a code; None when under way, else the reason in the person's language.
+@dataclass(frozen=True)
+class CodeJourney:
+    """A journey that begins by proving a mobile number with a texted code: its progress and its pages.
+
+    Its phone page calls `_start_code_journey`; its code page and its 获取新验证码 button are two views
+    that call `_code_page_view` and `_new_code_view`.
+    """
+
+    session_key: str
+    purpose: CodePurpose
+    step: int
+    total: int
+    phone_endpoint: str
+    code_endpoint: str
+    new_code_endpoint: str
+    # Where a proven number goes next; None where the code view itself acts on the proof (sign-in).
+    next_endpoint: str | None
+    button_text: LazyString
+    code_form: type[CodeForm] | type[CodeSignInForm] = CodeForm
+
+    def state(self) -> dict[str, Any]:
+        return dict(session.get(self.session_key) or {})
+
+    def save(self, state: dict[str, Any]) -> None:
+        session[self.session_key] = state
+
+    def forget(self) -> None:
+        session.pop(self.session_key, None)
+
+
+REGISTRATION = CodeJourney(
+    session_key="registration",
+    purpose=CodePurpose.REGISTER,
+    step=2,
+    total=4,
+    phone_endpoint="auth.register",
+    code_endpoint="auth.register_code",
+    new_code_endpoint="auth.register_new_code",
+    next_endpoint="auth.register_password",
+    button_text=_l("Next"),
+)
+CODE_SIGN_IN = CodeJourney(
+    session_key="code_sign_in",
+    purpose=CodePurpose.SIGN_IN,
+    step=2,
+    total=2,
+    phone_endpoint="auth.sign_in_by_text",
+    code_endpoint="auth.sign_in_with_code",
+    new_code_endpoint="auth.sign_in_new_code",
+    next_endpoint=None,
+    button_text=_l("Sign in"),
+    code_form=CodeSignInForm,
+)
+PASSWORD_RESET = CodeJourney(
+    session_key="password_reset",
+    purpose=CodePurpose.RESET_PASSWORD,
+    step=2,
+    total=3,
+    phone_endpoint="auth.forgot_password",
+    code_endpoint="auth.forgot_password_code",
+    new_code_endpoint="auth.forgot_password_new_code",
+    next_endpoint="auth.new_password",
+    button_text=_l("Next"),
+)
+
+
+def _start_code_journey(journey: CodeJourney, form: PhoneForm, **extra: Any) -> Response | None:
+    """Text a code to the number in `form` and go to the code page; None, with the reason beside the
+    field, when no code could be sent.
 
     Coming back to the first step with the same number within the minute reuses the code just sent.
     """
-    state = _state(flow)
+    phone = form.phone.data
+    state = journey.state()
     if state.get("phone") == phone and seconds_until_resend(db.session, phone, datetime.now(UTC)):
         state.update(extra)
-        session[flow] = state
-        return None
-    refusal = _send_code(phone, purpose)
-    if refusal is None:
-        session[flow] = {"phone": phone, **extra}
-    return refusal
+    else:
+        refusal = _send_code(phone, journey.purpose)
+        if refusal:
+            form.phone.errors.append(refusal)
+            return None
+        state = {"phone": phone, **extra}
+    journey.save(state)
+    return redirect(url_for(journey.code_endpoint))
+
+
+def _account_phone_page(journey: CodeJourney, template: str, **extra: Any) -> str | Response:
+    """The first step of a journey for an existing account: a number without one gets no code."""
+    form = PhoneForm()
+    if form.validate_on_submit():
+        if find_account(db.session, form.phone.data) is None:
+            form.phone.errors.append(_(NoSuchAccount().message))
+        elif (started := _start_code_journey(journey, form, **extra)) is not None:
+            return started
+    return render_template(template, form=form)
+
+
+# Acts on a proven number, given the journey's state and the code form: an answer, or None to show the
+# code page again (with whatever it added to the form's errors).
+ProofHandler = Callable[[dict[str, Any], Any], Response | None]
+
+
+def _code_page_view(journey: CodeJourney, when_proven: ProofHandler | None = None) -> str | Response:
+    """The code page. By default a right code marks the number proven and goes to the next page."""
+    state = journey.state()
+    if not state.get("phone"):
+        return redirect(url_for(journey.phone_endpoint))
+    form = journey.code_form()
+    if form.validate_on_submit() and _check_code(form, state["phone"], journey.purpose):
+        if when_proven is None:
+            assert journey.next_endpoint is not None
+            state["verified_at"] = time.time()
+            journey.save(state)
+            return redirect(url_for(journey.next_endpoint))
+        answer = when_proven(state, form)
+        if answer is not None:
+            return answer
+    return _code_page(journey, form, state["phone"])
+
+
+def _new_code_view(journey: CodeJourney) -> str | Response:
+    """获取新验证码: back to the code page, or the code page again with the reason none was sent."""
+    state = journey.state()
+    if not state.get("phone"):
+        return redirect(url_for(journey.phone_endpoint))
+    refusal = _send_code(state["phone"], journey.purpose)
+    if refusal:
+        return _code_page(journey, journey.code_form(formdata=None), state["phone"], refusal)
+    return redirect(url_for(journey.code_endpoint))
 
 
 def _check_code(form: CodeForm | CodeSignInForm, phone: str, purpose: CodePurpose) -> bool:
@@ -145,30 +257,21 @@ def _check_code(form: CodeForm | CodeSignInForm, phone: str, purpose: CodePurpos
     return True
 
 
-def _render_code_page(
-    form: CodeForm | CodeSignInForm,
-    phone: str,
-    *,
-    title: str,
-    step: int,
-    total: int,
-    back_url: str,
-    resend_url: str,
-    button_text: str,
-    resend_error: str | None = None,
+def _code_page(
+    journey: CodeJourney, form: CodeForm | CodeSignInForm, phone: str, resend_error: str | None = None
 ) -> str:
     if resend_error:
         form.form_errors.append(resend_error)
     return render_template(
         "auth/enter-code.html",
         form=form,
-        title=title,
-        step=step,
-        total=total,
+        title=_("Enter the verification code"),
+        step=journey.step,
+        total=journey.total,
         phone=phone,
-        back_url=back_url,
-        resend_url=resend_url,
-        button_text=button_text,
+        back_url=url_for(journey.phone_endpoint),
+        resend_url=url_for(journey.new_code_endpoint),
+        button_text=str(journey.button_text),
         resend_error=resend_error,
         seconds_until_resend=seconds_until_resend(db.session, phone, datetime.now(UTC)),
     )
@@ -192,7 +295,7 @@ def _registration_gap(state: dict[str, Any]) -> str | None:
     if not state.get("phone"):
         return "auth.register"
     if not _proven(state):
-        return "auth.register_code"
+        return REGISTRATION.code_endpoint
     if not state.get("password") or not state.get("terms_version"):
         return "auth.register_password"
     return None
@@ -205,60 +308,28 @@ def register() -> str | Response:
     form = PhoneForm()
     already_registered = False
     if form.validate_on_submit():
-        phone = form.phone.data
-        if find_account(db.session, phone) is not None:
+        if find_account(db.session, form.phone.data) is not None:
             already_registered = True
             form.phone.errors.append(_("This mobile number is already registered. Sign in instead."))
-        else:
-            refusal = _start_with_code(REGISTRATION, phone, CodePurpose.REGISTER)
-            if refusal is None:
-                return redirect(url_for("auth.register_code"))
-            form.phone.errors.append(refusal)
+        elif (started := _start_code_journey(REGISTRATION, form)) is not None:
+            return started
     return render_template("auth/register-phone.html", form=form, already_registered=already_registered)
 
 
 @auth.route("/register/code", methods=["GET", "POST"])
 @limiter.limit(SIGN_IN_LIMIT, methods=["POST"])
 def register_code() -> str | Response:
-    state = _state(REGISTRATION)
-    if not state.get("phone"):
-        return redirect(url_for("auth.register"))
-    form = CodeForm()
-    if form.validate_on_submit() and _check_code(form, state["phone"], CodePurpose.REGISTER):
-        state["verified_at"] = time.time()
-        session[REGISTRATION] = state
-        return redirect(url_for("auth.register_password"))
-    return _registration_code_page(form, state["phone"])
-
-
-def _registration_code_page(form: CodeForm, phone: str, resend_error: str | None = None) -> str:
-    return _render_code_page(
-        form,
-        phone,
-        title=_("Enter the verification code"),
-        step=2,
-        total=4,
-        back_url=url_for("auth.register"),
-        resend_url=url_for("auth.register_new_code"),
-        button_text=_("Next"),
-        resend_error=resend_error,
-    )
+    return _code_page_view(REGISTRATION)
 
 
 @auth.post("/register/code/new")
 def register_new_code() -> str | Response:
-    state = _state(REGISTRATION)
-    if not state.get("phone"):
-        return redirect(url_for("auth.register"))
-    refusal = _send_code(state["phone"], CodePurpose.REGISTER)
-    if refusal:
-        return _registration_code_page(CodeForm(formdata=None), state["phone"], refusal)
-    return redirect(url_for("auth.register_code"))
+    return _new_code_view(REGISTRATION)
 
 
 @auth.route("/register/password", methods=["GET", "POST"])
 def register_password() -> str | Response:
-    state = _state(REGISTRATION)
+    state = REGISTRATION.state()
     if not _proven(state):
         return redirect(url_for(_registration_gap(state) or "auth.register"))
     form = RegistrationPasswordForm()
@@ -266,14 +337,14 @@ def register_password() -> str | Response:
         state["password"] = _sealer().encrypt(hash_password(form.password.data).encode()).decode()
         state["terms_version"] = current_app.config["TERMS_VERSION"]
         state["terms_agreed_at"] = time.time()
-        session[REGISTRATION] = state
+        REGISTRATION.save(state)
         return redirect(url_for("auth.register_details"))
     return render_template("auth/register-password.html", form=form)
 
 
 @auth.route("/register/details", methods=["GET", "POST"])
 def register_details() -> str | Response:
-    state = _state(REGISTRATION)
+    state = REGISTRATION.state()
     if current_user.is_authenticated and not state:
         # The same form sent twice: the first one already created the account and signed in.
         return redirect(url_for("auth.registration_complete"))
@@ -349,61 +420,28 @@ def sign_in() -> str | Response:
 def sign_in_by_text() -> str | Response:
     if current_user.is_authenticated:
         return redirect(_next_page())
-    form = PhoneForm()
-    if form.validate_on_submit():
-        phone = form.phone.data
-        if find_account(db.session, phone) is None:
-            form.phone.errors.append(_(NoSuchAccount().message))
-        else:
-            refusal = _start_with_code(
-                CODE_SIGN_IN, phone, CodePurpose.SIGN_IN, next=request.args.get("next")
-            )
-            if refusal is None:
-                return redirect(url_for("auth.sign_in_with_code"))
-            form.phone.errors.append(refusal)
-    return render_template("auth/sign-in-by-text.html", form=form)
+    return _account_phone_page(CODE_SIGN_IN, "auth/sign-in-by-text.html", next=request.args.get("next"))
 
 
 @auth.route("/sign-in/text-code/enter", methods=["GET", "POST"])
 @limiter.limit(SIGN_IN_LIMIT, methods=["POST"])
 def sign_in_with_code() -> str | Response:
-    state = _state(CODE_SIGN_IN)
-    if not state.get("phone"):
-        return redirect(url_for("auth.sign_in_by_text"))
-    form = CodeSignInForm()
-    if form.validate_on_submit() and _check_code(form, state["phone"], CodePurpose.SIGN_IN):
-        account = find_account(db.session, state["phone"])
-        if account is not None:
-            destination = same_site_path(state.get("next"), url_for("account.home"))
-            session_timeout.sign_in(account, remember=form.remember.data)
-            return redirect(destination)
+    return _code_page_view(CODE_SIGN_IN, _sign_in_with_proven_phone)
+
+
+def _sign_in_with_proven_phone(state: dict[str, Any], form: CodeSignInForm) -> Response | None:
+    account = find_account(db.session, state["phone"])
+    if account is None:
         form.code.errors.append(_(NoSuchAccount().message))
-    return _sign_in_code_page(form, state["phone"])
-
-
-def _sign_in_code_page(form: CodeSignInForm, phone: str, resend_error: str | None = None) -> str:
-    return _render_code_page(
-        form,
-        phone,
-        title=_("Enter the verification code"),
-        step=2,
-        total=2,
-        back_url=url_for("auth.sign_in_by_text"),
-        resend_url=url_for("auth.sign_in_new_code"),
-        button_text=_("Sign in"),
-        resend_error=resend_error,
-    )
+        return None
+    destination = same_site_path(state.get("next"), url_for("account.home"))
+    session_timeout.sign_in(account, remember=form.remember.data)
+    return redirect(destination)
 
 
 @auth.post("/sign-in/text-code/new")
 def sign_in_new_code() -> str | Response:
-    state = _state(CODE_SIGN_IN)
-    if not state.get("phone"):
-        return redirect(url_for("auth.sign_in_by_text"))
-    refusal = _send_code(state["phone"], CodePurpose.SIGN_IN)
-    if refusal:
-        return _sign_in_code_page(CodeSignInForm(formdata=None), state["phone"], refusal)
-    return redirect(url_for("auth.sign_in_with_code"))
+    return _new_code_view(CODE_SIGN_IN)
 
 
 # ---- signing out and staying signed in ------------------------------------------------------------
@@ -434,68 +472,30 @@ def extend_session() -> Response | tuple[str, int]:
 
 @auth.route("/forgot-password", methods=["GET", "POST"])
 def forgot_password() -> str | Response:
-    form = PhoneForm()
-    if form.validate_on_submit():
-        phone = form.phone.data
-        if find_account(db.session, phone) is None:
-            form.phone.errors.append(_(NoSuchAccount().message))
-        else:
-            refusal = _start_with_code(PASSWORD_RESET, phone, CodePurpose.RESET_PASSWORD)
-            if refusal is None:
-                return redirect(url_for("auth.forgot_password_code"))
-            form.phone.errors.append(refusal)
-    return render_template("auth/forgot-password.html", form=form)
+    return _account_phone_page(PASSWORD_RESET, "auth/forgot-password.html")
 
 
 @auth.route("/forgot-password/code", methods=["GET", "POST"])
 @limiter.limit(SIGN_IN_LIMIT, methods=["POST"])
 def forgot_password_code() -> str | Response:
-    state = _state(PASSWORD_RESET)
-    if not state.get("phone"):
-        return redirect(url_for("auth.forgot_password"))
-    form = CodeForm()
-    if form.validate_on_submit() and _check_code(form, state["phone"], CodePurpose.RESET_PASSWORD):
-        state["verified_at"] = time.time()
-        session[PASSWORD_RESET] = state
-        return redirect(url_for("auth.new_password"))
-    return _reset_code_page(form, state["phone"])
-
-
-def _reset_code_page(form: CodeForm, phone: str, resend_error: str | None = None) -> str:
-    return _render_code_page(
-        form,
-        phone,
-        title=_("Enter the verification code"),
-        step=2,
-        total=3,
-        back_url=url_for("auth.forgot_password"),
-        resend_url=url_for("auth.forgot_password_new_code"),
-        button_text=_("Next"),
-        resend_error=resend_error,
-    )
+    return _code_page_view(PASSWORD_RESET)
 
 
 @auth.post("/forgot-password/code/new")
 def forgot_password_new_code() -> str | Response:
-    state = _state(PASSWORD_RESET)
-    if not state.get("phone"):
-        return redirect(url_for("auth.forgot_password"))
-    refusal = _send_code(state["phone"], CodePurpose.RESET_PASSWORD)
-    if refusal:
-        return _reset_code_page(CodeForm(formdata=None), state["phone"], refusal)
-    return redirect(url_for("auth.forgot_password_code"))
+    return _new_code_view(PASSWORD_RESET)
 
 
 @auth.route("/forgot-password/new-password", methods=["GET", "POST"])
 def new_password() -> str | Response:
-    state = _state(PASSWORD_RESET)
+    state = PASSWORD_RESET.state()
     if not _proven(state):
         return redirect(
-            url_for("auth.forgot_password_code" if state.get("phone") else "auth.forgot_password")
+            url_for(PASSWORD_RESET.code_endpoint if state.get("phone") else PASSWORD_RESET.phone_endpoint)
         )
     account = find_account(db.session, state["phone"])
     if account is None:
-        session.pop(PASSWORD_RESET, None)
+        PASSWORD_RESET.forget()
         return redirect(url_for("auth.forgot_password"))
     form = NewPasswordForm()
     if form.validate_on_submit():
@@ -512,7 +512,7 @@ def new_password() -> str | Response:
             "password_changed",
         )
         db.session.commit()
-        session.pop(PASSWORD_RESET, None)
+        PASSWORD_RESET.forget()
         flash(_("Your password has been changed. Sign in with your new password."), "success")
         return redirect(url_for("auth.sign_in"))
     return render_template("auth/new-password.html", form=form)
