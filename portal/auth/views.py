@@ -201,14 +201,17 @@ def _start_code_journey(journey: CodeJourney, form: PhoneForm, **extra: Any) -> 
 
 
 def _account_phone_page(journey: CodeJourney, template: str, **extra: Any) -> str | Response:
-    """The first step of a journey for an existing account: a number without one gets no code."""
+    """The first step of a journey for an existing account: a number without one gets no code.
+
+    `template` extends auth/account-phone.html, which shows step 1 of the journey's steps.
+    """
     form = PhoneForm()
     if form.validate_on_submit():
         if find_account(db.session, form.phone.data) is None:
             form.phone.errors.append(_(NoSuchAccount().message))
         elif (started := _start_code_journey(journey, form, **extra)) is not None:
             return started
-    return render_template(template, form=form)
+    return render_template(template, form=form, total=journey.total)
 
 
 # Acts on a proven number, given the journey's state and the code form: an answer, or None to show the
