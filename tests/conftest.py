@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,24 +49,38 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture
-def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[Flask]:
-    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "test-secret",
-            "RATELIMIT_ENABLED": False,
-            "SERVER_NAME": "localhost",
-        }
-    )
+@contextmanager
+def portal_app(instance: Path, monkeypatch: pytest.MonkeyPatch, **settings: object) -> Iterator[Flask]:
+    """An app on an instance folder of its own with an up-to-date database, for the test client."""
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(instance))
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SERVER_NAME": "localhost", **settings})
     with app.app_context():
         upgrade_to_latest(db.engine)
     app.test_client_class = ConventionCheckingClient
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[Flask]:
+    with portal_app(
+        tmp_path / "instance", monkeypatch, DATABASE_URL=database_url, RATELIMIT_ENABLED=False
+    ) as app:
+        yield app
+
+
+@pytest.fixture
+def limited_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Flask, FlaskClient]]:
+    """An app with the rate limits on, counted in memory so that each test starts afresh, and its client."""
+    with portal_app(
+        tmp_path / "limited-instance",
+        monkeypatch,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'limited.db'}",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+    ) as limited:
+        yield limited, limited.test_client()
 
 
 @pytest.fixture

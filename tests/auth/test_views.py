@@ -2,18 +2,15 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
-from portal import create_app
 from portal.auth.session_timeout import LAST_SEEN
 from portal.extensions import db
 from portal.models import Account, CodePurpose, VerificationCode
-from portal.services.schema import upgrade_to_latest
 from tests.factories import create_account, make_id_number
 from tests.journeys import (
     PASSWORD,
@@ -27,7 +24,6 @@ from tests.journeys import (
     summary_texts,
     texts_to,
 )
-from tests.page_conventions import ConventionCheckingClient
 
 PHONE = "13812345678"
 
@@ -678,27 +674,6 @@ def test_remembered_people_have_no_idle_limit(client, app):
 
 
 # ---- the SMS limits of Flask-Limiter ------------------------------------------------------------------
-
-
-@pytest.fixture
-def limited_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path / "instance"))
-    limited = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'limited.db'}",
-            "SECRET_KEY": "test-secret",
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "SERVER_NAME": "localhost",
-        }
-    )
-    with limited.app_context():
-        upgrade_to_latest(db.engine)
-    limited.test_client_class = ConventionCheckingClient
-    yield limited, limited.test_client()
-    with limited.app_context():
-        db.engine.dispose()
 
 
 def test_at_most_twenty_codes_a_day_go_from_one_address(limited_client):

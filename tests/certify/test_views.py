@@ -2,12 +2,10 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
-from portal import create_app
 from portal.extensions import db
 from portal.models import (
     Account,
@@ -25,11 +23,9 @@ from portal.models import (
     Suspension,
 )
 from portal.services.clock import local_today
-from portal.services.schema import upgrade_to_latest
 from tests.face_records import BIDEN, blink_clip, enrol_face
 from tests.factories import create_account, create_pensioner, make_id_number
 from tests.journeys import csrf_token, error_texts, page, sign_in, submit
-from tests.page_conventions import ConventionCheckingClient
 
 ME = "13800000001"
 HELPER = "13800000009"
@@ -570,27 +566,6 @@ def test_an_uploaded_photo_of_someone_else_is_turned_away(app, client, helper, p
 
 
 # ---- the rate limit on look-ups ------------------------------------------------------------------
-
-
-@pytest.fixture
-def limited_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path / "limited-instance"))
-    limited = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'limited.db'}",
-            "SECRET_KEY": "test-secret",
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "SERVER_NAME": "localhost",
-        }
-    )
-    with limited.app_context():
-        upgrade_to_latest(db.engine)
-    limited.test_client_class = ConventionCheckingClient
-    yield limited, limited.test_client()
-    with limited.app_context():
-        db.engine.dispose()
 
 
 def test_looking_people_up_is_rate_limited(limited_client):
