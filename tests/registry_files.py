@@ -1,4 +1,5 @@
-"""Registry files for tests: rows of synthetic pensioners written as CSV or XLSX, as operators would."""
+"""Registry files for tests: rows of synthetic pensioners written as CSV or XLSX, as operators would,
+and the columns of the pensioners export."""
 
 from __future__ import annotations
 
@@ -12,6 +13,19 @@ from portal.services.validation import check_character
 
 CHINESE = ["身份证号码", "姓名", "单位编码", "单位名称", "待遇确认日期", "月待遇金额", "联系电话", "照片"]
 ENGLISH = ["id_number", "name", "unit_code", "unit_name", "benefit_start", "monthly_amount", "phone", "photo"]
+# What `export pensioners` writes, spelt out here so that the tests notice any change to it.
+PENSIONER_COLUMNS = [
+    "id_number",
+    "name",
+    "unit_code",
+    "status",
+    "cycle_start",
+    "due_date",
+    "last_certified_on",
+    "last_method",
+    "suspended_on",
+    "resume_from",
+]
 
 
 def id_number(sequence: int, birth: str = "19550307", region: str = "411702") -> str:

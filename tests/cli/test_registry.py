@@ -8,7 +8,15 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from portal.models import Pensioner, ReferenceFace, Unit
-from tests.registry_files import ENGLISH, id_number, person, write_csv, write_xlsx, wrong_check_digit
+from tests.registry_files import (
+    ENGLISH,
+    PENSIONER_COLUMNS,
+    id_number,
+    person,
+    write_csv,
+    write_xlsx,
+    wrong_check_digit,
+)
 
 
 def count(session, model) -> int:
@@ -92,18 +100,7 @@ def test_export_pensioners_as_csv_to_stdout(cli, session, tmp_path):
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows == [
-        [
-            "id_number",
-            "name",
-            "unit_code",
-            "status",
-            "cycle_start",
-            "due_date",
-            "last_certified_on",
-            "last_method",
-            "suspended_on",
-            "resume_from",
-        ],
+        PENSIONER_COLUMNS,
         [id_number(1), "张建国1", "41170101", "active", "2015-06-01", "2016-05-31", "", "", "", ""],
     ]
 

@@ -11,25 +11,7 @@ from sqlalchemy import event
 from portal.extensions import db
 from portal.models import Certification, CertificationMethod, Pensioner, PensionerStatus, Unit
 from portal.services.exports import EXPORT_KINDS, write_csv, write_xlsx
-from portal.services.validation import check_character
-
-PENSIONER_COLUMNS = [
-    "id_number",
-    "name",
-    "unit_code",
-    "status",
-    "cycle_start",
-    "due_date",
-    "last_certified_on",
-    "last_method",
-    "suspended_on",
-    "resume_from",
-]
-
-
-def id_number(sequence: int) -> str:
-    first_17 = f"41170219550307{sequence:03d}"
-    return first_17 + check_character(first_17)
+from tests.registry_files import PENSIONER_COLUMNS, id_number
 
 
 def add_pensioner(session, unit: Unit, sequence: int, **fields) -> Pensioner:
