@@ -9,7 +9,8 @@ goes into the certifications ledger through the cycle engine, which also resumes
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -300,15 +301,23 @@ def claim_challenge(session: Session, nonce: str, account: Account, now: datetim
 # ---- attempts ------------------------------------------------------------------------------------
 
 
-def _store_frames(
+@contextmanager
+def _frames_stored(
     store: ImageStore, attempt: Attempt, pictures: Sequence[tuple[int, bytes]], now: datetime
-) -> list[str]:
-    keys = []
-    for index, data in pictures[:STORED_FRAMES]:
-        key = store.put(data)
-        keys.append(key)
-        attempt.frames.append(AttemptFrame(frame_index=index, image_key=key, captured_at=now))
-    return keys
+) -> Iterator[None]:
+    """Store up to STORED_FRAMES pictures (index, bytes) as the attempt's frames for the block that saves
+    the attempt; if anything fails, storing included, the pictures already stored are deleted again."""
+    keys: list[str] = []
+    try:
+        for index, data in pictures[:STORED_FRAMES]:
+            key = store.put(data)
+            keys.append(key)
+            attempt.frames.append(AttemptFrame(frame_index=index, image_key=key, captured_at=now))
+        yield
+    except BaseException:
+        for key in keys:
+            store.delete(key)
+        raise
 
 
 def _frames_to_keep(result: VerificationResult, frames: Sequence[bytes]) -> list[int]:
@@ -439,9 +448,7 @@ def finish_webcam_attempt(
         user_agent=(user_agent or "")[:USER_AGENT_LENGTH] or None,
     )
     session.add(attempt)
-    stored: list[str] = []
-    try:
-        stored = _store_frames(store, attempt, [(i, frames[i]) for i in _frames_to_keep(result, frames)], now)
+    with _frames_stored(store, attempt, [(i, frames[i]) for i in _frames_to_keep(result, frames)], now):
         session.flush()
         certification = None
         review_case = None
@@ -461,10 +468,6 @@ def finish_webcam_attempt(
             )
             session.add(review_case)
         session.flush()
-    except BaseException:
-        for key in stored:
-            store.delete(key)
-        raise
     return AttemptOutcome(attempt, result, certification, review_case)
 
 
@@ -515,9 +518,7 @@ def submit_photo(
         user_agent=(user_agent or "")[:USER_AGENT_LENGTH] or None,
     )
     session.add(attempt)
-    stored: list[str] = []
-    try:
-        stored = _store_frames(store, attempt, [(0, data)], now)
+    with _frames_stored(store, attempt, [(0, data)], now):
         review_case = None
         if not mismatch:
             review_case = ReviewCase(
@@ -525,10 +526,6 @@ def submit_photo(
             )
             session.add(review_case)
         session.flush()
-    except BaseException:
-        for key in stored:
-            store.delete(key)
-        raise
     return AttemptOutcome(attempt, None, None, review_case)
 
 

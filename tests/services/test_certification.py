@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from portal.models import (
     Attempt,
@@ -334,6 +334,51 @@ def test_a_borderline_distance_opens_a_review_case(session, pensioner, helper, s
         case.reason == "borderline" and case.status is ReviewStatus.OPEN and case.pensioner_id == pensioner.id
     )
     assert session.scalar(select(func.count(Certification.id))) == 0
+
+
+def stored_files(store: ImageStore) -> list[Path]:
+    return sorted(path for path in Path(store.root).rglob("*") if path.is_file())
+
+
+def test_frames_of_an_attempt_the_database_refuses_are_deleted(session, pensioner, helper, settings, store):
+    challenge = certify.start_challenge(session, helper, pensioner, settings, NOW)
+    files_before = stored_files(store)
+
+    def refuse(*_args) -> None:
+        raise RuntimeError("the database refused the attempt")
+
+    event.listen(Attempt, "before_insert", refuse)
+    try:
+        with pytest.raises(RuntimeError, match="refused the attempt"):
+            finish(session, challenge, helper, blink_clip(), settings, store)
+    finally:
+        event.remove(Attempt, "before_insert", refuse)
+    session.rollback()
+    assert stored_files(store) == files_before
+    assert session.scalar(select(func.count(Attempt.id))) == 0
+
+
+class FillingStore(ImageStore):
+    """The real store on a disk with room for `room` more pictures."""
+
+    room = 2
+
+    def put(self, data: bytes) -> str:
+        if self.room == 0:
+            raise OSError(28, "No space left on device")
+        self.room -= 1
+        return super().put(data)
+
+
+def test_frames_stored_before_the_store_fails_are_deleted(session, app, pensioner, helper, settings, store):
+    challenge = certify.start_challenge(session, helper, pensioner, settings, NOW)
+    files_before = stored_files(store)
+    full_after_two = FillingStore.from_config(app.config)
+    with pytest.raises(OSError, match="No space left"):
+        finish(session, challenge, helper, blink_clip(), settings, full_after_two)
+    assert full_after_two.room == 0, "two pictures were stored before the third failed"
+    session.rollback()
+    assert stored_files(store) == files_before
 
 
 # ---- uploaded photos -----------------------------------------------------------------------------
