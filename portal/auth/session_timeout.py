@@ -72,10 +72,8 @@ def end_idle_sessions() -> Response | None:
     if last_seen is not None and now - last_seen > idle_seconds():
         is_staff = current_user.get_id().startswith("staff:")
         sign_out()
-        if is_staff:
-            return redirect(url_for("staff.sign_in"))
         session[ENDED] = True
-        return redirect(url_for("auth.sign_in"))
+        return redirect(url_for("staff.sign_in" if is_staff else "auth.sign_in"))
     session[LAST_SEEN] = now
     return None
 

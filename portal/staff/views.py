@@ -11,6 +11,7 @@ from flask_login import login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from portal.auth.session_timeout import ENDED
 from portal.extensions import db, limiter
 from portal.models import (
     Certification,
@@ -51,7 +52,8 @@ def sign_in() -> str | Response:
         else:
             session[PENDING_KEY] = {"id": user.id, "at": time.time(), "next": request.args.get("next")}
             return redirect(url_for("staff.second_factor"))
-    return render_template("staff/sign-in.html", form=form)
+    session_ended = bool(session.pop(ENDED, False))
+    return render_template("staff/sign-in.html", form=form, session_ended=session_ended)
 
 
 @staff.route("/sign-in/code", methods=["GET", "POST"])

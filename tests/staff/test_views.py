@@ -210,3 +210,21 @@ def test_unit_clerks_cannot_record_certifications(client, session):
     session.commit()
     sign_in(client, clerk)
     assert client.get(f"/staff/pensioners/{person.id}/record-certification").status_code == 403
+
+
+def test_idle_staff_are_signed_out_and_told_why(client, session):
+    import time
+
+    from portal.auth.session_timeout import LAST_SEEN
+
+    user = create_staff(session)
+    session.commit()
+    sign_in(client, user)
+    assert client.get("/staff/").status_code == 200
+    with client.session_transaction() as cookie_session:
+        cookie_session[LAST_SEEN] = time.time() - 21 * 60
+    response = client.get("/staff/")
+    assert response.headers["Location"] == "/staff/sign-in"
+    notice = page(client.get("/staff/sign-in")).find(class_="notice-panel")
+    assert "20 分钟" in notice.get_text(" ", strip=True)
+    assert client.get("/staff/").status_code == 302
