@@ -24,10 +24,3 @@ def upgrade_to_latest(engine: Engine) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
 
-
-def generate_migration(engine: Engine, message: str, revision_id: str) -> None:
-    """Write a new migration from the difference between the models and the upgraded schema."""
-    config = alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.revision(config, message=message, autogenerate=True, rev_id=revision_id)
