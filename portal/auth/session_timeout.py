@@ -16,7 +16,7 @@ from flask import Flask, current_app, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
 from werkzeug.wrappers import Response
 
-from portal.models import Account
+from portal.models import Account, StaffUser
 
 LAST_SEEN = "last_seen"
 REMEMBERED = "remembered"
@@ -33,10 +33,10 @@ def _fresh_session() -> None:
     session.update(kept)
 
 
-def sign_in(account: Account, remember: bool) -> None:
-    """Start a new session for the account; nothing from before signing in carries over."""
+def sign_in(user: Account | StaffUser, remember: bool = False) -> None:
+    """Start a new session for the user; nothing from before signing in carries over but page choices."""
     _fresh_session()
-    login_user(account, remember=remember)
+    login_user(user, remember=remember)
     session[LAST_SEEN] = time.time()
     session[REMEMBERED] = remember
 

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from portal.auth.session_timeout import ENDED
+from portal.auth import session_timeout
 from portal.extensions import db, limiter
 from portal.models import (
     Certification,
@@ -52,7 +51,7 @@ def sign_in() -> str | Response:
         else:
             session[PENDING_KEY] = {"id": user.id, "at": time.time(), "next": request.args.get("next")}
             return redirect(url_for("staff.second_factor"))
-    session_ended = bool(session.pop(ENDED, False))
+    session_ended = bool(session.pop(session_timeout.ENDED, False))
     return render_template("staff/sign-in.html", form=form, session_ended=session_ended)
 
 
@@ -68,8 +67,7 @@ def second_factor() -> str | Response:
         user = db.session.get(StaffUser, pending["id"])
         if user is not None and check_second_factor(user, form.code.data or "", datetime.now(UTC)):
             destination = same_site_path(pending.get("next"), url_for("staff.dashboard"))
-            session.clear()
-            login_user(user)
+            session_timeout.sign_in(user)
             record_audit(db.session, f"staff:{user.id}", "staff_signed_in", ip_address=request.remote_addr)
             db.session.commit()
             return redirect(destination)
@@ -80,8 +78,7 @@ def second_factor() -> str | Response:
 @staff.post("/sign-out")
 @staff_required()
 def sign_out() -> Response:
-    logout_user()
-    session.clear()
+    session_timeout.sign_out()
     return redirect(url_for("staff.sign_in"))
 
 
