@@ -23,4 +23,3 @@ def upgrade_to_latest(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
-
