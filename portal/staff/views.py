@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portal.auth import session_timeout
@@ -24,7 +24,7 @@ from portal.models import (
 )
 from portal.services.audit import record_audit
 from portal.services.clock import local_today
-from portal.services.cycle import cycle_status, record_certification, status_in_words
+from portal.services.cycle import cycle_status, record_certification, status_counts, status_in_words
 from portal.services.pensioner_search import search_pensioners
 from portal.services.registry_import import parse_date
 from portal.services.staff_accounts import check_second_factor, check_staff_password
@@ -85,27 +85,8 @@ def sign_out() -> Response:
 @staff.get("/")
 @staff_required()
 def dashboard() -> str:
-    today = local_today()
-    cycle_days = current_app.config["CYCLE_DAYS"]
-    scope = select(Pensioner.status, func.count()).group_by(Pensioner.status)
-    due_soon = select(func.count()).where(
-        Pensioner.status == PensionerStatus.ACTIVE,
-        Pensioner.cycle_start >= today - timedelta(days=cycle_days),
-        Pensioner.cycle_start <= today - timedelta(days=cycle_days - 30),
-    )
-    unit_id = visible_unit_id()
-    if unit_id is not None:
-        scope = scope.where(Pensioner.unit_id == unit_id)
-        due_soon = due_soon.where(Pensioner.unit_id == unit_id)
-    counts = {status: 0 for status in PensionerStatus} | {
-        status: count for status, count in db.session.execute(scope)
-    }
-    return render_template(
-        "staff/dashboard.html",
-        counts=counts,
-        due_soon=db.session.scalar(due_soon) or 0,
-        search_form=SearchForm(),
-    )
+    counts = status_counts(db.session, local_today(), current_app.config["CYCLE_DAYS"], visible_unit_id())
+    return render_template("staff/dashboard.html", counts=counts)
 
 
 @staff.get("/search")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -271,3 +271,29 @@ def test_status_words_are_translated(app, session):
         assert (
             status_in_words(status, gettext, long_date, year_month) == "认证有效期至 2026年3月1日，还有 87 天"
         )
+
+
+@BOTH_DATABASES
+def test_status_counts_split_active_pensioners_by_how_soon_they_are_due(session):
+    from portal.services.cycle import status_counts
+    from tests.factories import create_unit
+
+    today = date(2026, 12, 4)
+    unit = create_unit(session, code="ZMD001")
+    other_unit = create_unit(session, code="ZMD002")
+    for days_ago, status in [
+        (10, PensionerStatus.ACTIVE),  # due in 355 days
+        (335, PensionerStatus.ACTIVE),  # due in 30 days: soon
+        (365, PensionerStatus.ACTIVE),  # due today: soon
+        (366, PensionerStatus.ACTIVE),  # overdue, not yet suspended
+        (400, PensionerStatus.SUSPENDED),
+        (50, PensionerStatus.TERMINATED),
+    ]:
+        create_pensioner(session, unit=unit, cycle_start=today - timedelta(days=days_ago), status=status)
+    create_pensioner(session, unit=other_unit, cycle_start=today - timedelta(days=340))
+    session.commit()
+
+    mine = status_counts(session, today, 365, unit_id=unit.id)
+    assert (mine.active, mine.due_soon, mine.overdue, mine.suspended, mine.terminated) == (4, 2, 1, 1, 1)
+    everyone = status_counts(session, today, 365)
+    assert (everyone.active, everyone.due_soon) == (5, 3)

@@ -228,3 +228,28 @@ def test_idle_staff_are_signed_out_and_told_why(client, session):
     notice = page(client.get("/staff/sign-in")).find(class_="notice-panel")
     assert "20 分钟" in notice.get_text(" ", strip=True)
     assert client.get("/staff/").status_code == 302
+
+
+def test_dashboard_counts_only_the_clerks_unit(client, session):
+    own_unit = create_unit(session, code="ZMD001")
+    other_unit = create_unit(session, code="ZMD002", name="驻马店市财政局")
+    clerk = create_staff(session, username="clerk", role=StaffRole.UNIT, unit=own_unit)
+    today = local_today()
+    create_pensioner(session, unit=own_unit, cycle_start=today - timedelta(days=350))
+    create_pensioner(
+        session, unit=own_unit, status=PensionerStatus.SUSPENDED, cycle_start=today - timedelta(days=400)
+    )
+    create_pensioner(session, unit=other_unit, cycle_start=today - timedelta(days=350))
+    session.commit()
+    sign_in(client, clerk)
+    rows = {
+        row.th.get_text(strip=True): row.td.get_text(strip=True)
+        for row in page(client.get("/staff/")).select("tbody tr")
+    }
+    assert rows == {
+        "正常发放": "1",
+        "30 天内到期": "1",
+        "已逾期，将在下次每日处理时暂停发放": "0",
+        "暂停发放": "1",
+        "已终止": "0",
+    }
